@@ -1,0 +1,3 @@
+from .length_grouped import LengthGroupedSampler
+
+__all__ = ['LengthGroupedSampler']

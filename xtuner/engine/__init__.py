@@ -1,0 +1,1 @@
+"""Training engine parts plugged into mmengine: hooks and loops."""

@@ -1,0 +1,86 @@
+"""``EvaluateChatHook``: answer a few fixed prompts before, during and after training."""
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from xtuner.registry import build
+
+__all__ = ['EvaluateChatHook']
+
+
+class EvaluateChatHook(Hook):
+    """Generate greedy answers to ``evaluation_inputs`` with the training prompt template.
+
+    Args:
+        tokenizer: tokenizer or its config.
+        evaluation_inputs (str | list[str]): the prompts.
+        system (str): system text, formatted with ``prompt_template.SYSTEM``.
+        prompt_template (dict | None): an entry of ``PROMPT_TEMPLATE``; None sends the
+            prompt as is.
+        every_n_iters (int | None): also answer every this many iterations.
+        max_new_tokens (int): generation length.
+        stop_word / stop_words: extra texts that end an answer.
+        generation_kwargs (dict): passed to ``generate``.
+        evaluation_images, image_processor: multimodal; not supported (must be None).
+    """
+    priority = 'LOW'
+
+    def __init__(self, tokenizer, evaluation_inputs, evaluation_images=None,
+                 image_processor=None, system='', prompt_template=None, every_n_iters=None,
+                 max_new_tokens=600, stop_word=None, stop_words=(), generation_kwargs=None):
+        if evaluation_images is not None or image_processor is not None:
+            raise NotImplementedError('EvaluateChatHook: images are not supported')
+        self.tokenizer = build(tokenizer)
+        self.inputs = [evaluation_inputs] if isinstance(evaluation_inputs, str) \
+            else list(evaluation_inputs)
+        self.every_n_iters = every_n_iters
+        self.max_new_tokens = max_new_tokens
+        self.stop_words = list(stop_words) + ([stop_word] if stop_word else [])
+        if prompt_template is not None:
+            self.stop_words += list(prompt_template.get('STOP_WORDS', []))
+        self.template = prompt_template
+        self.system = system or ''
+        self.generation_kwargs = dict(generation_kwargs or {})
+
+    def _prompt(self, text):
+        if self.template is None:
+            return text
+        prompt = self.template['INSTRUCTION'].format(input=text, round=1)
+        if self.system:
+            prompt = self.template['SYSTEM'].format(system=self.system) + prompt
+        return prompt
+
+    @torch.no_grad()
+    def _generate(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        llm = model.llm
+        was_training, use_cache = llm.training, llm.config.use_cache
+        llm.eval()
+        llm.config.use_cache = True
+        device = next(llm.parameters()).device
+        for text in self.inputs:
+            ids = self.tokenizer(self._prompt(text), return_tensors='pt').input_ids.to(device)
+            out = llm.generate(ids, max_new_tokens=self.max_new_tokens, do_sample=False,
+                               eos_token_id=self.tokenizer.eos_token_id,
+                               pad_token_id=self.tokenizer.pad_token_id
+                               or self.tokenizer.eos_token_id,
+                               stop_strings=self.stop_words or None,
+                               tokenizer=self.tokenizer if self.stop_words else None,
+                               **self.generation_kwargs)
+            answer = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+            runner.logger.info(f'Sample output:\n{self._prompt(text)}{answer}\n')
+        llm.config.use_cache = use_cache
+        llm.train(was_training)
+
+    def before_train(self, runner):
+        runner.logger.info('before training, the model answers:')
+        self._generate(runner)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if self.every_n_iters and self.every_n_train_iters(runner, self.every_n_iters) \
+                and runner.iter + 1 < runner.max_iters:
+            self._generate(runner)
+
+    def after_train(self, runner):
+        runner.logger.info('after training, the model answers:')
+        self._generate(runner)

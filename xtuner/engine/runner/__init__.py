@@ -1,0 +1,3 @@
+from .loops import TrainLoop
+
+__all__ = ['TrainLoop']

@@ -1,0 +1,1 @@
+"""``xtuner convert ...`` sub-commands."""

@@ -1,0 +1,136 @@
+"""``xtuner train NAME|PATH``: fine-tune from a config with mmengine's Runner.
+
+Order of work: resolve the config and every name the user typed, check options and data
+files, adapt the config to the machine, and only then build the model and start.
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+
+__all__ = ['main', 'build_parser']
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog='xtuner train', description=__doc__.splitlines()[0])
+    p.add_argument('config', help='config NAME (see `xtuner list-cfg`) or path to a .py file')
+    p.add_argument('--work-dir', help='where logs and checkpoints go '
+                   '(default: ./work_dirs/CONFIG_NAME)')
+    p.add_argument('--deepspeed', help='DeepSpeed config NAME (deepspeed_zero2, ...) or JSON path')
+    p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+                   help='resume: from CKPT, or from the latest checkpoint in the work dir')
+    p.add_argument('--seed', type=int, help='random seed (default: the config\'s, else 0)')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='override settings, e.g. train_cfg.max_iters=20 optim_wrapper.optimizer.lr=1e-4')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                   help='set by NPROC_PER_NODE=N xtuner train ... (torchrun)')
+    return p
+
+
+def _parse_options(pairs):
+    from mmengine.config import DictAction
+    ns = argparse.Namespace()
+    DictAction(option_strings=['--cfg-options'], dest='opts')(None, ns, pairs)
+    return ns.opts
+
+
+def _load_config(args):
+    from mmengine.config import Config
+
+    from xtuner.configs import resolve_config, resolve_deepspeed
+    from xtuner.engine.preflight import check_cfg_options, check_data_files
+    from xtuner.tools.errors import XTunerUserError
+
+    path = resolve_config(args.config)
+    if args.deepspeed:
+        resolve_deepspeed(args.deepspeed)  # unknown names fail here, before any work
+        raise XTunerUserError('--deepspeed is not supported by this version yet; '
+                              'train without it (plain data parallel with NPROC_PER_NODE=N)')
+    try:
+        options = _parse_options(args.cfg_options)
+    except Exception as err:  # noqa: BLE001
+        raise XTunerUserError(f'--cfg-options: {err} (expected KEY=VALUE pairs)') from err
+    cfg = Config.fromfile(path)
+    check_cfg_options(cfg, options)
+    cfg.merge_from_dict(options)
+    check_data_files(cfg)
+    if args.resume is not None and args.resume != 'auto' and not osp.isfile(args.resume):
+        raise XTunerUserError(f'--resume {args.resume}: no such checkpoint file')
+    sp = cfg.get('sequence_parallel_size', 1)
+    if sp != 1:
+        raise XTunerUserError(f'sequence_parallel_size={sp}: sequence parallelism is not in '
+                              'this version yet; set it to 1')
+    return path, cfg
+
+
+def _setup(cfg, args, path):
+    from mmengine.logging import print_log
+
+    from xtuner.engine.device import adapt_cfg_to_device
+
+    changes = adapt_cfg_to_device(cfg)
+    if changes:
+        print_log('no GPU: ' + '; '.join(changes), logger='current', level=logging.WARNING)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(path))[0])
+    cfg.launcher = args.launcher
+    randomness = dict(cfg.get('randomness') or {})
+    if args.seed is not None or randomness.get('seed') is None:
+        randomness['seed'] = args.seed if args.seed is not None else 0
+    cfg.randomness = randomness
+    if args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = None if args.resume == 'auto' else args.resume
+    if args.launcher != 'none':
+        _init_distributed(cfg)
+
+
+def _init_distributed(cfg):
+    import torch
+    import torch.distributed as dist
+
+    from xtuner.parallel import parallel_context
+
+    backend = 'nccl' if torch.cuda.is_available() else 'gloo'
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = backend
+    parallel_context.init(cfg.get('sequence_parallel_size', 1))
+    if not torch.cuda.is_available():  # DDP on CPU takes no device ids
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                     broadcast_buffers=False)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    path, cfg = _load_config(args)
+    _setup(cfg, args, path)
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from xtuner.engine._mmengine_compat import apply_mmengine_compat
+    apply_mmengine_compat()
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    runner.train()
+    return 0
+
+
+def _run_as_worker():
+    """Entry for ``torchrun -m xtuner.tools.train``: the same one-line errors as ``xtuner``."""
+    from xtuner.tools.errors import XTunerUserError
+    try:
+        return main()
+    except XTunerUserError as err:
+        print(f'xtuner train: error: {err}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(_run_as_worker())
