@@ -129,3 +129,21 @@ def test_two_processes_train_with_gloo(tmp_path):
     log = r.stdout + r.stderr
     assert 'Distributed launcher: pytorch' in log or 'launcher: pytorch' in log
     assert len(losses(str(tmp_path))) == 3
+
+
+def test_copy_cfg_output_trains_unchanged(tmp_path):
+    r = xtuner('copy-cfg', TINY, str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    copy = tmp_path / f'{TINY}_copy.py'
+    r = xtuner('train', str(copy), '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
+               'train_cfg.max_iters=2')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert sorted(losses(str(tmp_path / 'wd'))) == [1, 2]
+
+
+def test_slurm_env_maps_to_torch_env():
+    from xtuner.tools.train import slurm_env
+    env = {'SLURM_PROCID': '3', 'SLURM_NTASKS': '8', 'SLURM_LOCALID': '1',
+           'SLURM_NODELIST': 'node7,node8'}
+    assert slurm_env(env) == {'RANK': '3', 'WORLD_SIZE': '8', 'LOCAL_RANK': '1',
+                              'MASTER_PORT': '29500', 'MASTER_ADDR': 'node7'}

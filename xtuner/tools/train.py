@@ -83,15 +83,34 @@ def _setup(cfg, args, path):
         cfg.resume = True
         cfg.load_from = None if args.resume == 'auto' else args.resume
     if args.launcher != 'none':
-        _init_distributed(cfg)
+        _init_distributed(cfg, args.launcher)
 
 
-def _init_distributed(cfg):
+def slurm_env(env):
+    """torch.distributed's env:// variables from a SLURM job step's (``srun xtuner train
+    ... --launcher slurm``). MASTER_ADDR defaults to the first host of SLURM_NODELIST."""
+    import subprocess
+    out = {'RANK': env['SLURM_PROCID'], 'WORLD_SIZE': env['SLURM_NTASKS'],
+           'LOCAL_RANK': env.get('SLURM_LOCALID', '0'),
+           'MASTER_PORT': env.get('MASTER_PORT', env.get('PORT', '29500'))}
+    addr = env.get('MASTER_ADDR')
+    if not addr:
+        nodes = env.get('SLURM_NODELIST', '127.0.0.1')
+        addr = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True,
+                              text=True, check=True).stdout.split()[0] if '[' in nodes \
+            else nodes.split(',')[0]
+    out['MASTER_ADDR'] = addr
+    return out
+
+
+def _init_distributed(cfg, launcher):
     import torch
     import torch.distributed as dist
 
     from xtuner.parallel import parallel_context
 
+    if launcher == 'slurm':
+        os.environ.update(slurm_env(os.environ))
     backend = 'nccl' if torch.cuda.is_available() else 'gloo'
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
