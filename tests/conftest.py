@@ -1,5 +1,10 @@
-"""Shared fixtures: tiny models and tokenizers the project makes itself (no download)."""
+"""Shared fixtures: tiny models and tokenizers the project makes itself (no download),
+and helpers that run ``xtuner`` as a user does."""
+import glob
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -47,3 +52,23 @@ def tiny_llm_dir(tmp_path_factory):
     tiny_llama().save_pretrained(path)
     build_byte_tokenizer().save_pretrained(path)
     return str(path)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def xtuner(*args, env=None):
+    return subprocess.run([sys.executable, '-m', 'xtuner.entry_point', *args], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=600)
+
+
+def losses(work_dir):
+    """Iteration → logged loss, from every run's scalars.json in the work dir."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        for line in open(path):
+            row = json.loads(line)
+            if 'loss' in row:
+                out[row['iter']] = row['loss']
+    return out

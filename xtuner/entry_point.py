@@ -34,12 +34,12 @@ CONVERT = {
 }
 EXAMPLES = """\
 Examples:
-  xtuner list-cfg -p llama2_7b
-  xtuner copy-cfg llama2_7b_full_alpaca_enzh_32k_sp1 ./my_cfgs
-  xtuner train ./my_cfgs/llama2_7b_full_alpaca_enzh_32k_sp1_copy.py --deepspeed deepspeed_zero2
-  NPROC_PER_NODE=8 xtuner train llama2_7b_full_alpaca_enzh_32k_sp1 --deepspeed deepspeed_zero3
+  xtuner list-cfg -p demo
+  xtuner copy-cfg smollm2_135m_instruct_full_alpaca_demo ./my_cfgs
+  xtuner train ./my_cfgs/smollm2_135m_instruct_full_alpaca_demo_copy.py
+  xtuner train tiny_llama_full_alpaca_demo --cfg-options train_cfg.max_iters=20
+  NPROC_PER_NODE=2 xtuner train tiny_llama_full_alpaca_demo
   xtuner convert pth_to_hf CONFIG CHECKPOINT.pth SAVE_DIR
-  xtuner convert merge BASE_MODEL ADAPTER_DIR SAVE_DIR
 
 Run "xtuner COMMAND -h" (or "xtuner help COMMAND") for a command's options.
 Several GPUs: set NPROC_PER_NODE; several nodes: also NNODES, NODE_RANK, ADDR, PORT.

@@ -62,17 +62,30 @@ def test_shift_labels_never_crosses_a_sample():
     assert shift_labels([10, 11, 12, 13, 14], [0, 3, 5]) == [11, 12, I, 14, I]
 
 
-def test_collate_pads_and_restarts_positions():
+def test_collate_makes_one_row_without_padding():
     batch = default_collate_fn([
         {'input_ids': [1, 2, 3, 4, 5], 'labels': [I, 2, 3, 4, 5], 'cumulative_len': [0, 2, 5]},
         {'input_ids': [7, 8], 'labels': [I, 8]},
     ], pad_index=0)
     data = batch['data']
     assert batch['data_samples'] is None
-    assert data['input_ids'].tolist() == [[1, 2, 3, 4, 5], [7, 8, 0, 0, 0]]
-    assert data['labels'].tolist() == [[2, I, 4, 5, I], [8, I, I, I, I]]
-    assert data['position_ids'].tolist() == [[0, 1, 0, 1, 2], [0, 1, 0, 1, 2]]
+    assert data['input_ids'].tolist() == [[1, 2, 3, 4, 5, 7, 8]]
+    assert data['labels'].tolist() == [[2, I, 4, 5, I, 8, I]]
+    assert data['position_ids'].tolist() == [[0, 1, 0, 1, 2, 0, 1]]
+    assert data['cu_seq_lens_q'].tolist() == [0, 2, 5, 7] and data['max_length_q'] == 3
     assert [c.tolist() for c in data['cumulative_len']] == [[0, 2, 5], [0, 2]]
+
+
+def test_collate_pads_for_sp_and_shards_after_the_shift():
+    sample = {'input_ids': [1, 2, 3, 4, 5], 'labels': [1, 2, 3, 4, 5]}
+    shards = [default_collate_fn([sample], pad_index=0, sp_size=4, sp_rank=r)['data']
+              for r in range(4)]
+    # 5 tokens + 3 padding (its own segment) = 8, two per rank; targets cross shard edges
+    assert [d['input_ids'].tolist() for d in shards] == [[[1, 2]], [[3, 4]], [[5, 0]], [[0, 0]]]
+    assert [d['labels'].tolist() for d in shards] == [[[2, 3]], [[4, 5]], [[I, I]], [[I, I]]]
+    assert [d['position_ids'].tolist() for d in shards] == [[[0, 1]], [[2, 3]], [[4, 0]],
+                                                             [[1, 2]]]
+    assert shards[3]['cu_seq_lens_q'].tolist() == [0, 5, 8]
 
 
 def test_collate_rejects_bad_boundaries():

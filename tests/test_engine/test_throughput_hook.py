@@ -32,7 +32,7 @@ def test_hook_logs_tgs_and_tflops_per_iteration(make_tiny_llama):
     runner = SimpleNamespace(model=model, message_hub=hub)
     batch = default_collate_fn([
         {'input_ids': [1] * 5, 'labels': [1] * 5, 'cumulative_len': [0, 2, 5]},
-        {'input_ids': [1] * 3, 'labels': [1] * 3},  # padded to 5: 2 padding tokens
+        {'input_ids': [1] * 3, 'labels': [1] * 3},
     ])
     hook = ThroughputHook()
     hook.before_train(runner)
@@ -43,3 +43,20 @@ def test_hook_logs_tgs_and_tflops_per_iteration(make_tiny_llama):
     assert hub.get_scalar('train/tokens_per_sec').current() == pytest.approx(8 / 2.0)
     flops = model_flops(matmul_params(model.llm), 2, 32, [2, 3, 3])
     assert hub.get_scalar('train/tflops').current() == pytest.approx(flops / 2.0 / 1e12)
+
+
+def test_sp_ranks_share_tokens_and_flops(make_tiny_llama):
+    from xtuner.parallel import parallel_context
+    model = SupervisedFinetune(make_tiny_llama(), use_activation_checkpointing=False)
+    hub = MessageHub.get_instance('test_throughput_sp')
+    runner = SimpleNamespace(model=model, message_hub=hub)
+    batch = default_collate_fn([{'input_ids': [1] * 8, 'labels': [1] * 8}], sp_size=1)
+    hook = ThroughputHook()
+    hook.before_train(runner)
+    with mock.patch.object(parallel_context, 'sp_size', 2), mock.patch(
+            'xtuner.engine.hooks.throughput_hook.time.perf_counter', side_effect=[0.0, 1.0]):
+        hook.before_train_iter(runner, 0, batch)
+        hook.after_train_iter(runner, 0, batch)
+    assert hub.get_scalar('train/tokens_per_sec').current() == pytest.approx(4.0)
+    flops = model_flops(matmul_params(model.llm), 2, 32, [8])
+    assert hub.get_scalar('train/tflops').current() == pytest.approx(flops / 2 / 1e12)

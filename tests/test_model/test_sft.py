@@ -38,8 +38,20 @@ def test_loss_is_mean_over_trained_tokens(make_tiny_llama):
 
 
 @pytest.mark.parametrize('checkpointing', [False, True])
-def test_packed_row_equals_samples_one_by_one(checkpointing, make_tiny_llama):
-    model = SupervisedFinetune(make_tiny_llama(), use_activation_checkpointing=checkpointing)
+@pytest.mark.parametrize('arch', ['llama', 'qwen2'])
+def test_packed_row_equals_samples_one_by_one(checkpointing, arch, make_tiny_llama):
+    """Logits, loss and every gradient: a packed row == its samples run one by one
+    (xtuner attention, SDPA per sample: the CPU backend)."""
+    if arch == 'llama':
+        llm = make_tiny_llama()
+    else:
+        from transformers import AutoModelForCausalLM, Qwen2Config
+
+        from conftest import TINY_LLAMA
+        torch.manual_seed(0)
+        llm = AutoModelForCausalLM.from_config(Qwen2Config(**TINY_LLAMA))
+    model = SupervisedFinetune(llm, use_activation_checkpointing=checkpointing)
+    assert model.llm.is_gradient_checkpointing == checkpointing
     model.train()
     samples = _samples()
     packed = default_collate_fn([_pack(samples)])['data']

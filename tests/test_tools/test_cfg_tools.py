@@ -140,3 +140,18 @@ def test_copy_cfg_from_a_path_and_into_a_file_fails(tree, tmp_path):
         tmp_path / 'smollm2_135m_lora_demo_copy.py')
     with pytest.raises(XTunerUserError, match='is not a folder'):
         copy_cfg.copy_config(str(src), str(src))
+
+
+def test_list_cfg_lists_every_shipped_config(capsys):
+    import glob
+    import os
+
+    import xtuner.configs as configs
+    shipped = sorted(os.path.basename(p)[:-3] for p in glob.glob(
+        os.path.join(configs.CONFIGS_ROOT, '**', '*.py'), recursive=True)
+        if not os.path.basename(p).startswith('_') and '/_' not in p[len(configs.CONFIGS_ROOT):])
+    assert 'smollm2_135m_instruct_full_alpaca_demo' in shipped
+    assert list_cfg.main([]) in (0, None)
+    assert capsys.readouterr().out.split() == shipped
+    assert list_cfg.main(['-p', 'TINY']) in (0, None)
+    assert capsys.readouterr().out.split() == ['tiny_llama_full_alpaca_demo']

@@ -2,31 +2,13 @@
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import ROOT, losses, xtuner
+
 TINY = 'tiny_llama_full_alpaca_demo'
-
-
-def xtuner(*args, env=None):
-    return subprocess.run([sys.executable, '-m', 'xtuner.entry_point', *args], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=600)
-
-
-def losses(work_dir):
-    """Iteration → logged loss, from every run's scalars.json in the work dir."""
-    out = {}
-    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        for line in open(path):
-            row = json.loads(line)
-            if 'loss' in row:
-                out[row['iter']] = row['loss']
-    return out
 
 
 @pytest.fixture(scope='module')

@@ -1,16 +1,22 @@
 """``SupervisedFinetune``: an mmengine model around a Hugging Face causal LM.
 
 The loss is computed here, not by the HF model: labels arrive already shifted per sample
-(see ``default_collate_fn``), and the reduction is a token mean we control (a sum over
-trained tokens divided by their count).
+(see ``default_collate_fn``), and the loss is the mean over every trained token of the
+global batch: all sequence-parallel shards, all data-parallel ranks and all gradient
+accumulation steps (``xtuner.engine.runner.loss_scale`` explains the scaling), so loss and
+gradients do not depend on how the work is laid out.
 """
+import logging
 import math
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
+from xtuner.model import attention
+from xtuner.parallel.context import parallel_context
 from xtuner.registry import build
 from xtuner.utils.constants import IGNORE_INDEX
 
@@ -47,6 +53,10 @@ def _extend_context(llm_cfg, max_position_embeddings):
     return {**llm_cfg, 'config': config}
 
 
+# Packing boundaries passed to the attention function (names transformers uses for them).
+_ATTN_KWARGS = ('cu_seq_lens_q', 'cu_seq_lens_k', 'max_length_q', 'max_length_k')
+
+
 class SupervisedFinetune(BaseModel):
     """Supervised fine-tuning of a causal LM (XTuner 0.2 signature).
 
@@ -59,15 +69,19 @@ class SupervisedFinetune(BaseModel):
             each other either way.
         tokenizer: when given and larger than the model's vocabulary, embeddings grow to fit.
         max_position_embeddings (int | None): train beyond the model's context (RoPE scaling).
+        attn_backend (str): 'auto' (flash-attn, torch varlen on GPU; SDPA per sample on CPU)
+            or one of ``xtuner.model.attention.BACKENDS``.
     """
 
     def __init__(self, llm, lora=None, peft_model=None, use_activation_checkpointing=True,
-                 use_varlen_attn=False, tokenizer=None, max_position_embeddings=None):
+                 use_varlen_attn=False, tokenizer=None, max_position_embeddings=None,
+                 attn_backend='auto'):
         super().__init__()
         if max_position_embeddings is not None:
             llm = _extend_context(llm, max_position_embeddings)
         self.llm = build(llm)
         self.use_varlen_attn = use_varlen_attn
+        self._use_xtuner_attention(attn_backend)
         self.llm.config.use_cache = False  # the KV cache also disables packed-sample masking
         if tokenizer is not None:
             self._fit_vocab(build(tokenizer))
@@ -77,6 +91,25 @@ class SupervisedFinetune(BaseModel):
         self.use_lora = lora is not None or peft_model is not None
         if self.use_lora:
             self._add_lora(lora, peft_model)
+
+    def _use_xtuner_attention(self, backend):
+        """Route attention through xtuner's function; check sp can split the heads."""
+        name = attention.register(backend)
+        config = getattr(self.llm.config, 'text_config', None) or self.llm.config
+        sp = parallel_context.sp_size
+        if sp > 1:
+            attention.kv_repeats_for_sp(config.num_attention_heads,
+                                        getattr(config, 'num_key_value_heads', None)
+                                        or config.num_attention_heads, sp)
+        try:
+            self.llm.set_attn_implementation(name)
+        except (AttributeError, ValueError) as err:
+            if sp > 1:
+                raise ValueError(f'{type(self.llm).__name__} does not take xtuner attention '
+                                 f'({err}); sequence parallelism needs it') from err
+            print_log(f'{type(self.llm).__name__} keeps its own attention ({err}); packed '
+                      'samples stay apart through position_ids', logger='current',
+                      level=logging.WARNING)
 
     def _fit_vocab(self, tokenizer):
         n = len(tokenizer)
@@ -108,13 +141,33 @@ class SupervisedFinetune(BaseModel):
         raise NotImplementedError(f'mode {mode!r}; use loss, tensor or predict')
 
     def _logits(self, data):
+        kwargs = {k: data[k] for k in _ATTN_KWARGS if data.get(k) is not None}
         return self.llm(input_ids=data['input_ids'], position_ids=data.get('position_ids'),
-                        attention_mask=data.get('attention_mask'), use_cache=False).logits
+                        attention_mask=data.get('attention_mask'), use_cache=False,
+                        **kwargs).logits
 
     def compute_loss(self, data):
-        """Mean cross-entropy over the batch's trained tokens (labels already shifted)."""
+        """This rank's share of the global token-mean loss (labels already shifted).
+
+        ``data['loss_denominator']`` (set by ``TrainLoop``) is the global count of trained
+        tokens in the accumulation window over world size × window length; without it the
+        window is this step alone. ``loss_for_log`` is the step's global token mean.
+        """
         loss_sum, num_tokens = token_loss_sum(self._logits(data), data['labels'])
-        return {'loss': loss_sum / num_tokens.clamp(min=1)}
+        denominator = data.get('loss_denominator')
+        stats = torch.stack([loss_sum.detach(), num_tokens.to(loss_sum.dtype)])
+        if dist.is_initialized():
+            dist.all_reduce(stats)
+        if denominator is None:
+            denominator = stats[1].clamp(min=1) / (dist.get_world_size()
+                                                  if dist.is_initialized() else 1)
+        return {'loss': loss_sum / denominator,
+                'loss_for_log': stats[0] / stats[1].clamp(min=1)}
+
+    def parse_losses(self, losses):
+        """Backward on ``loss``; log the global token mean as ``loss``."""
+        log_vars = {'loss': losses['loss_for_log'].detach()}
+        return losses['loss'], log_vars
 
     def gradient_checkpointing_enable(self):
         kwargs = {'use_reentrant': False}

@@ -57,11 +57,29 @@ def _load_config(args):
     check_data_files(cfg)
     if args.resume is not None and args.resume != 'auto' and not osp.isfile(args.resume):
         raise XTunerUserError(f'--resume {args.resume}: no such checkpoint file')
-    sp = cfg.get('sequence_parallel_size', 1)
-    if sp != 1:
-        raise XTunerUserError(f'sequence_parallel_size={sp}: sequence parallelism is not in '
-                              'this version yet; set it to 1')
+    _check_parallel(cfg, args)
     return path, cfg
+
+
+def _check_parallel(cfg, args):
+    from xtuner.tools.errors import XTunerUserError
+    sp = cfg.get('sequence_parallel_size', 1)
+    if not isinstance(sp, int) or sp < 1:
+        raise XTunerUserError(f'sequence_parallel_size={sp!r} must be a positive integer')
+    if sp == 1:
+        return
+    if args.launcher == 'none':
+        raise XTunerUserError(f'sequence_parallel_size={sp} needs {sp} or more processes: run '
+                              f'NPROC_PER_NODE={sp} xtuner train ...')
+    world = int(os.environ.get('WORLD_SIZE', os.environ.get('SLURM_NTASKS', '1')))
+    if world % sp:
+        raise XTunerUserError(f'sequence_parallel_size={sp} must divide the number of '
+                              f'processes ({world})')
+    sampler = cfg.train_dataloader.get('sampler') or {}
+    if 'DefaultSampler' in str(sampler.get('type')):
+        # every rank of an sp group must see the same samples (registered under this name)
+        import xtuner.parallel.sequence  # noqa: F401
+        sampler['type'] = 'SequenceParallelSampler'
 
 
 def _setup(cfg, args, path):

@@ -16,6 +16,7 @@ from xtuner.dataset.map_fns import alpaca_map_fn, template_map_fn_factory
 from xtuner.engine.hooks import DatasetInfoHook, EvaluateChatHook, ThroughputHook
 from xtuner.engine.runner import TrainLoop
 from xtuner.model import SupervisedFinetune
+from xtuner.parallel.sequence import SequenceParallelSampler
 from xtuner.utils import PROMPT_TEMPLATE
 from xtuner.utils.byte_tokenizer import build_byte_tokenizer
 
@@ -33,9 +34,14 @@ prompt_template = PROMPT_TEMPLATE.chatml
 max_length = 256
 pack_to_max_length = True
 
+# Parallel: split each sequence across this many processes (Ulysses); launch with
+# NPROC_PER_NODE=N (a multiple of it)
+sequence_parallel_size = 1
+
 # Scheduler & Optimizer
 batch_size = 1  # per device
 accumulative_counts = 1
+accumulative_counts *= sequence_parallel_size  # same global batch for any sp size
 dataloader_num_workers = 0
 max_iters = 10
 optim_type = AdamW
@@ -95,7 +101,8 @@ train_dataloader = dict(
     batch_size=batch_size,
     num_workers=dataloader_num_workers,
     dataset=train_dataset,
-    sampler=dict(type=DefaultSampler, shuffle=True),
+    sampler=dict(type=SequenceParallelSampler if sequence_parallel_size > 1 else DefaultSampler,
+                 shuffle=True),
     collate_fn=dict(type=default_collate_fn, use_varlen_attn=use_varlen_attn))
 
 #######################################################################

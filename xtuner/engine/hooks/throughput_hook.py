@@ -8,6 +8,8 @@ Counting rules (so the numbers can be compared across tools):
   + attention 2 × layers × (heads × head_dim) × Σ sᵢ² over each packed sample i (causal:
   QKᵀ and AV each cost 2·s²·d, half of which is masked), so a pack of short samples is not
   charged as one long sequence;
+- under sequence parallelism the sp ranks share one batch: each is credited 1/sp of its
+  tokens and FLOPs (per-GPU figures);
 - time is the training step: forward, backward and optimizer step (from before to after
   the iteration, hooks of other kinds such as checkpoint saving excluded).
 """
@@ -15,6 +17,8 @@ import time
 
 import torch
 from mmengine.hooks import Hook
+
+from xtuner.parallel.context import parallel_context
 
 __all__ = ['ThroughputHook', 'matmul_params', 'model_flops']
 
@@ -80,10 +84,10 @@ class ThroughputHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         seconds = time.perf_counter() - self._start
         lengths = _sample_lengths(data_batch)
-        flops = model_flops(*self._spec, lengths)
+        share = seconds * parallel_context.sp_size
         hub = runner.message_hub
-        hub.update_scalar('train/tokens_per_sec', sum(lengths) / seconds)
-        hub.update_scalar('train/tflops', flops / seconds / 1e12)
+        hub.update_scalar('train/tokens_per_sec', sum(lengths) / share)
+        hub.update_scalar('train/tflops', model_flops(*self._spec, lengths) / share / 1e12)
 
 
 def _sample_lengths(data_batch):

@@ -3,6 +3,8 @@ import logging
 
 from mmengine.runner import IterBasedTrainLoop
 
+from .loss_scale import TokenCountingIterator
+
 __all__ = ['TrainLoop']
 
 
@@ -24,6 +26,15 @@ class TrainLoop(IterBasedTrainLoop):
                                f'max_iters={max_iters}')
             _drop_empty_epoch_schedulers(runner, len(dataloader))
         super().__init__(runner, dataloader, max_iters=max_iters, **kwargs)
+
+    def run(self):
+        """Train; every batch carries the loss denominator of its optimizer step."""
+        accum = getattr(self.runner.optim_wrapper, '_accumulative_counts', 1)
+        # The base loop skips the batches a resumed run already trained by calling next()
+        # on this iterator, so counting from 0 keeps windows aligned to optimizer steps.
+        self.dataloader_iterator = TokenCountingIterator(self.dataloader_iterator, accum,
+                                                         self._max_iters)
+        return super().run()
 
 
 def _drop_empty_epoch_schedulers(runner, epoch_length):

@@ -1,11 +1,13 @@
 """A sampler that gives every rank of one sequence-parallel group the same samples."""
 from mmengine.dataset import DefaultSampler
+from mmengine.registry import DATA_SAMPLERS
 
 from xtuner.parallel.context import parallel_context
 
 __all__ = ['SequenceParallelSampler']
 
 
+@DATA_SAMPLERS.register_module()
 class SequenceParallelSampler(DefaultSampler):
     """mmengine's ``DefaultSampler`` over data-parallel ranks instead of world ranks.
 
