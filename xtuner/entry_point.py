@@ -31,6 +31,7 @@ CONVERT = {
     'pth_to_hf': ('xtuner.tools.convert.pth_to_hf',
                   'turn a training checkpoint into a Hugging Face model'),
     'merge': ('xtuner.tools.convert.merge', 'merge a LoRA adapter into its base model'),
+    'split': ('xtuner.tools.convert.split', 're-shard a Hugging Face model dir by size'),
 }
 EXAMPLES = """\
 Examples:

@@ -20,24 +20,34 @@ def _runner(model=None, dataset=None, work_dir='.', cfg=None):
                            max_iters=10)
 
 
-def test_dataset_info_hook_logs_size_and_decoded_first_row(byte_tokenizer):
-    runner = _runner(dataset=[{'input_ids': [104, 105, 257]}, {'input_ids': [1]}])
+def test_dataset_info_hook_logs_first_row_with_trained_tokens_marked(byte_tokenizer):
+    row = {'input_ids': [256, 113, 58, 104, 105, 257, 10],
+           'labels': [-100, -100, -100, 104, 105, 257, -100]}
+    runner = _runner(dataset=[row, {'input_ids': [1], 'labels': [1]}])
     DatasetInfoHook(byte_tokenizer).before_train(runner)
     assert [c.args[0] for c in runner.logger.info.call_args_list] == [
-        'Num train samples 2', 'train example (first row, 3 tokens):', 'hi<|eos|>']
+        'Num train samples 2',
+        'train example (first row, 7 tokens; trained tokens in [[ ]]):',
+        '<|bos|>q:[[hi<|eos|>]]\n']
 
 
-def test_evaluate_chat_hook_prompts_with_template_and_restores_train_mode(
-        byte_tokenizer, make_tiny_llama):
+def test_evaluate_chat_hook_prompts_with_template_saves_and_restores_train_mode(
+        byte_tokenizer, make_tiny_llama, tmp_path):
+    import json
     model = SupervisedFinetune(make_tiny_llama(), use_activation_checkpointing=False)
     model.train()
-    hook = EvaluateChatHook(byte_tokenizer, ['hi'], system='S',
+    hook = EvaluateChatHook(byte_tokenizer, ['hi', 'yo'], system='S',
                             prompt_template=PROMPT_TEMPLATE.chatml, max_new_tokens=3)
-    runner = _runner(model=model)
+    runner = _runner(model=model, work_dir=str(tmp_path))
     hook.before_train(runner)
     logged = runner.logger.info.call_args_list[-1].args[0]
-    prompt = '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n'
+    # the prompt exactly as training encodes the turn: bos, system, user, assistant header
+    prompt = ('<|bos|><|im_start|>system\nS<|im_end|>\n<|im_start|>user\nyo<|im_end|>\n'
+              '<|im_start|>assistant\n')
     assert logged.startswith('Sample output:\n' + prompt)
+    saved = [json.loads(line) for line in open(tmp_path / 'eval_chat.jsonl')]
+    assert [(r['iter'], r['prompt']) for r in saved] == [(0, 'hi'), (0, 'yo')]
+    assert logged == f'Sample output:\n{prompt}{saved[1]["answer"]}\n'
     assert model.llm.training and model.llm.config.use_cache is False
 
 

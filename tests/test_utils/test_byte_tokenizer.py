@@ -12,7 +12,7 @@ TEXT_IDS = [72, 105, 32, 195, 169, 226, 130, 172, 33, 10, 259, 32, 32, 120]
 CHAT = [{'role': 'system', 'content': 'Be brief.'},
         {'role': 'user', 'content': 'Hi?'},
         {'role': 'assistant', 'content': 'Hello.'}]
-CHAT_TEXT = ('<|im_start|>system\nBe brief.<|im_end|>\n'
+CHAT_TEXT = ('<|bos|><|im_start|>system\nBe brief.<|im_end|>\n'
              '<|im_start|>user\nHi?<|im_end|>\n'
              '<|im_start|>assistant\nHello.<|im_end|>\n')
 
@@ -49,11 +49,11 @@ def test_special_tokens(tok):
 def test_chat_template(tok):
     assert tok.apply_chat_template(CHAT, tokenize=False) == CHAT_TEXT
     prompt = tok.apply_chat_template(CHAT[1:2], tokenize=False, add_generation_prompt=True)
-    assert prompt == '<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\n'
+    assert prompt == '<|bos|><|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\n'
     ids = tok.apply_chat_template(CHAT[1:2], tokenize=True, add_generation_prompt=True)
     if not isinstance(ids, list):  # transformers 5 returns a BatchEncoding, 4 a list
         ids = ids['input_ids']
-    assert ids == [259] + list(b'user\nHi?') + [260, 10, 259] + list(b'assistant\n')
+    assert ids == [256, 259] + list(b'user\nHi?') + [260, 10, 259] + list(b'assistant\n')
 
 
 def test_config_kwargs():

@@ -41,4 +41,8 @@ def adapt_cfg_to_device(cfg, has_cuda=None):
             if key in llm and _is_fp16(llm[key]):
                 llm[key] = torch.float32
                 changes.append(f'model.llm.{key} float16 -> float32')
+        quant = llm.get('quantization_config')
+        if isinstance(quant, dict) and _is_fp16(quant.get('bnb_4bit_compute_dtype')):
+            quant['bnb_4bit_compute_dtype'] = torch.float32
+            changes.append('bnb_4bit_compute_dtype float16 -> float32')
     return changes

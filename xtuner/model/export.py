@@ -22,7 +22,7 @@ def save_hf(model, out_dir, tokenizer=None, dtype=None, max_shard_size='5GB'):
         llm = llm.to(DTYPES[dtype])
     os.makedirs(out_dir, exist_ok=True)
     llm.config.use_cache = True  # what generation wants; training turned it off
-    llm.save_pretrained(out_dir, safe_serialization=True, max_shard_size=max_shard_size)
+    llm.save_pretrained(out_dir, max_shard_size=max_shard_size)  # safetensors by default
     llm.config.use_cache = False
     if tokenizer is not None:
         tokenizer.save_pretrained(out_dir)

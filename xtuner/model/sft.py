@@ -8,6 +8,7 @@ gradients do not depend on how the work is laid out.
 """
 import logging
 import math
+from collections import OrderedDict
 
 import torch
 import torch.distributed as dist
@@ -53,6 +54,13 @@ def _extend_context(llm_cfg, max_position_embeddings):
     return {**llm_cfg, 'config': config}
 
 
+def _forget_frozen_missing_keys(module, incompatible_keys):
+    frozen = {n for n, p in module.named_parameters() if not p.requires_grad}
+    frozen |= {n for n, _ in module.named_buffers()}
+    incompatible_keys.missing_keys[:] = [k for k in incompatible_keys.missing_keys
+                                         if k not in frozen]
+
+
 # Packing boundaries passed to the attention function (names transformers uses for them).
 _ATTN_KWARGS = ('cu_seq_lens_q', 'cu_seq_lens_k', 'max_length_q', 'max_length_k')
 
@@ -91,6 +99,8 @@ class SupervisedFinetune(BaseModel):
         self.use_lora = lora is not None or peft_model is not None
         if self.use_lora:
             self._add_lora(lora, peft_model)
+            # resuming a LoRA checkpoint (trainable weights only) is not "missing" the rest
+            self.register_load_state_dict_post_hook(_forget_frozen_missing_keys)
 
     def _use_xtuner_attention(self, backend):
         """Route attention through xtuner's function; check sp can split the heads."""
@@ -132,6 +142,19 @@ class SupervisedFinetune(BaseModel):
         if lora.target_modules is None:
             lora.target_modules = 'all-linear'
         self.llm = get_peft_model(self.llm, lora)
+
+    def init_weights(self):
+        """Nothing to do: the weights come from the HF model (mmengine would otherwise walk
+        them for its init report, which fails on 4-bit quantized weights)."""
+
+    def state_dict(self, *args, **kwargs):
+        """All weights; with LoRA only the trainable ones (checkpoints stay adapter-sized)."""
+        state = super().state_dict(*args, **kwargs)
+        if not self.use_lora:
+            return state
+        prefix = kwargs.get('prefix', '')
+        trainable = {prefix + n for n, p in self.named_parameters() if p.requires_grad}
+        return OrderedDict((k, v) for k, v in state.items() if k in trainable)
 
     def forward(self, data, data_samples=None, mode='loss'):
         if mode == 'loss':

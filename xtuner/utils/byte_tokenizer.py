@@ -15,8 +15,8 @@ ids        tokens            meaning
 =========  ================  ============================================
 
 Special tokens are matched as single tokens in text. Nothing is added around an encoded text
-(no automatic ``<|bos|>``), as with ChatML models such as Qwen. The chat template is plain
-ChatML without a default system message.
+(no automatic ``<|bos|>``), as with ChatML models such as Qwen. The chat template is ChatML
+after ``<|bos|>`` (as training encodes a sample), without a default system message.
 """
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
@@ -32,8 +32,8 @@ BYTE_SPECIAL_TOKENS = {
 }
 BYTE_VOCAB_SIZE = 256 + len(BYTE_SPECIAL_TOKENS)
 
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
+CHATML_TEMPLATE = (  # bos first, as xtuner's training encodes a sample
+    "{{ bos_token }}{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")

@@ -1,8 +1,17 @@
-"""``EvaluateChatHook``: answer a few fixed prompts before, during and after training."""
+"""``EvaluateChatHook``: answer a few fixed prompts before, during and after training.
+
+Answers are logged and appended to ``{work_dir}/eval_chat.jsonl`` (one JSON object per
+answer: ``iter``, ``prompt``, ``answer``), so their change over training can be compared.
+"""
+import json
+import os.path as osp
+
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from xtuner.dataset.chat_prompt import build_prompt_ids, cut_at_stop, stop_words
 from xtuner.registry import build
 
 __all__ = ['EvaluateChatHook']
@@ -35,20 +44,16 @@ class EvaluateChatHook(Hook):
             else list(evaluation_inputs)
         self.every_n_iters = every_n_iters
         self.max_new_tokens = max_new_tokens
-        self.stop_words = list(stop_words) + ([stop_word] if stop_word else [])
-        if prompt_template is not None:
-            self.stop_words += list(prompt_template.get('STOP_WORDS', []))
+        self.extra_stop_words = list(stop_words) + ([stop_word] if stop_word else [])
         self.template = prompt_template
         self.system = system or ''
         self.generation_kwargs = dict(generation_kwargs or {})
 
-    def _prompt(self, text):
+    def _prompt_ids(self, text):
+        """As training encodes the turn (template, system, bos), or the raw text without one."""
         if self.template is None:
-            return text
-        prompt = self.template['INSTRUCTION'].format(input=text, round=1)
-        if self.system:
-            prompt = self.template['SYSTEM'].format(system=self.system) + prompt
-        return prompt
+            return self.tokenizer(text, add_special_tokens=False).input_ids
+        return build_prompt_ids(self.tokenizer, self.template, self.system, [], text)
 
     @torch.no_grad()
     def _generate(self, runner):
@@ -58,19 +63,33 @@ class EvaluateChatHook(Hook):
         llm.eval()
         llm.config.use_cache = True
         device = next(llm.parameters()).device
+        eos = self.tokenizer.eos_token_id
+        stops = stop_words(self.tokenizer, self.template, [eos] if eos is not None else [])
+        stops += [w for w in self.extra_stop_words if w not in stops]
         for text in self.inputs:
-            ids = self.tokenizer(self._prompt(text), return_tensors='pt').input_ids.to(device)
+            prompt = self._prompt_ids(text)
+            ids = torch.tensor([prompt], device=device)
             out = llm.generate(ids, max_new_tokens=self.max_new_tokens, do_sample=False,
-                               eos_token_id=self.tokenizer.eos_token_id,
-                               pad_token_id=self.tokenizer.pad_token_id
-                               or self.tokenizer.eos_token_id,
-                               stop_strings=self.stop_words or None,
-                               tokenizer=self.tokenizer if self.stop_words else None,
+                               eos_token_id=eos,
+                               pad_token_id=self.tokenizer.pad_token_id or eos,
+                               stop_strings=stops or None,
+                               tokenizer=self.tokenizer if stops else None,
                                **self.generation_kwargs)
-            answer = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-            runner.logger.info(f'Sample output:\n{self._prompt(text)}{answer}\n')
+            answer = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=False)
+            answer = cut_at_stop(answer, stops)[0]  # the answer ends before its stop word
+            shown = self.tokenizer.decode(prompt, skip_special_tokens=False)
+            runner.logger.info(f'Sample output:\n{shown}{answer}\n')
+            self._save(runner, text, answer)
         llm.config.use_cache = use_cache
         llm.train(was_training)
+
+    @staticmethod
+    def _save(runner, prompt, answer):
+        if not is_main_process():
+            return
+        with open(osp.join(runner.work_dir, 'eval_chat.jsonl'), 'a', encoding='utf-8') as f:
+            f.write(json.dumps({'iter': runner.iter, 'prompt': prompt, 'answer': answer},
+                               ensure_ascii=False) + '\n')
 
     def before_train(self, runner):
         runner.logger.info('before training, the model answers:')
