@@ -107,3 +107,31 @@ def test_max_position_embeddings_scales_rope(tiny_llm_dir):
     rope = getattr(config, 'rope_parameters', None) or config.rope_scaling
     assert rope['rope_type' if 'rope_type' in rope else 'type'] == 'linear'
     assert rope['factor'] == 4.0
+
+
+def test_lora_with_checkpointing_gives_the_same_adapter_gradients(make_tiny_llama):
+    """peft + activation checkpointing + xtuner attention: same loss and LoRA gradients as
+    without recompute, on a packed row."""
+    from peft import LoraConfig
+    grads, losses = [], []
+    for checkpointing in (False, True):
+        lora = LoraConfig(r=4, lora_alpha=8, init_lora_weights=False, task_type='CAUSAL_LM')
+        model = SupervisedFinetune(make_tiny_llama(), lora=lora,
+                                   use_activation_checkpointing=checkpointing)
+        base = model.llm.get_base_model()
+        assert getattr(base, 'is_activation_checkpointing',
+                       base.is_gradient_checkpointing) == checkpointing
+        model.train()
+        torch.manual_seed(1)
+        for p in model.parameters():  # identical adapter weights in both models
+            if p.requires_grad:
+                torch.nn.init.normal_(p, std=0.02)
+        loss = model(default_collate_fn([_pack(_samples())])['data'], mode='loss')['loss']
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append({n: p.grad for n, p in model.named_parameters() if p.requires_grad})
+    assert grads[0] and set(grads[0]) == set(grads[1])
+    assert all('lora_' in n for n in grads[0])
+    torch.testing.assert_close(losses[0], losses[1])
+    for n in grads[0]:
+        torch.testing.assert_close(grads[0][n], grads[1][n], rtol=1e-5, atol=1e-7, msg=n)
