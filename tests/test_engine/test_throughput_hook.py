@@ -60,3 +60,23 @@ def test_sp_ranks_share_tokens_and_flops(make_tiny_llama):
     assert hub.get_scalar('train/tokens_per_sec').current() == pytest.approx(4.0)
     flops = model_flops(matmul_params(model.llm), 2, 32, [8])
     assert hub.get_scalar('train/tflops').current() == pytest.approx(flops / 2 / 1e12)
+
+
+def test_device_peak_table_and_mfu(make_tiny_llama):
+    from xtuner.engine.hooks.throughput_hook import device_peak_tflops
+    assert device_peak_tflops('NVIDIA H100 80GB HBM3') == 989.0
+    assert device_peak_tflops('NVIDIA A100-SXM4-80GB') == 312.0
+    assert device_peak_tflops('NVIDIA A10') == 125.0
+    assert device_peak_tflops('AMD EPYC') is None
+    model = SupervisedFinetune(make_tiny_llama(), use_activation_checkpointing=False)
+    hub = MessageHub.get_instance('test_throughput_mfu')
+    runner = SimpleNamespace(model=model, message_hub=hub)
+    batch = default_collate_fn([{'input_ids': [1] * 8, 'labels': [1] * 8}])
+    hook = ThroughputHook(peak_tflops=2e-6)
+    hook.before_train(runner)
+    with mock.patch('xtuner.engine.hooks.throughput_hook.time.perf_counter',
+                    side_effect=[0.0, 1.0]):
+        hook.before_train_iter(runner, 0, batch)
+        hook.after_train_iter(runner, 0, batch)
+    tflops = hub.get_scalar('train/tflops').current()
+    assert hub.get_scalar('train/mfu').current() == pytest.approx(tflops / 2e-6)

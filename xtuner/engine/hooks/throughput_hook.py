@@ -20,7 +20,25 @@ from mmengine.hooks import Hook
 
 from xtuner.parallel.context import parallel_context
 
-__all__ = ['ThroughputHook', 'matmul_params', 'model_flops']
+__all__ = ['ThroughputHook', 'matmul_params', 'model_flops', 'device_peak_tflops']
+
+# Dense bf16 tensor-core peak TFLOPs per device (vendor data sheets; no sparsity).
+# Checked in this order, so 'A100' is found before its prefix 'A10'.
+PEAK_BF16_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'H800': 989.0, 'H20': 148.0,
+                    'A100': 312.0, 'A800': 312.0, 'L40S': 362.0, 'A10': 125.0,
+                    'RTX 4090': 165.0, 'RTX 3090': 71.0}
+
+
+def device_peak_tflops(name=None):
+    """bf16 peak of the current CUDA device (or of ``name``), or None when unknown."""
+    if name is None:
+        if not torch.cuda.is_available():
+            return None
+        name = torch.cuda.get_device_name()
+    for key, peak in PEAK_BF16_TFLOPS.items():
+        if key.lower() in name.lower():
+            return peak
+    return None
 
 
 def _text_config(model):
@@ -52,7 +70,11 @@ class ThroughputHook(Hook):
 
     The XTuner 0.2 arguments are accepted; values not given are read from the model.
 
+    With a known GPU (or ``peak_tflops`` given) it also logs ``mfu``: model TFLOPs over the
+    device's dense bf16 peak.
+
     Args:
+        peak_tflops (float | None): the device peak for MFU; default from a table of GPUs.
         use_activation_checkpointing, is_casual: accepted for XTuner 0.2 configs (model
             FLOPs do not depend on them).
         hidden_size, num_layers, vocab_size, mlp_ratio: accepted for XTuner 0.2 configs;
@@ -61,8 +83,9 @@ class ThroughputHook(Hook):
     priority = 'VERY_HIGH'  # time the step itself, not the other hooks around it
 
     def __init__(self, use_activation_checkpointing=None, hidden_size=None, num_layers=None,
-                 vocab_size=None, mlp_ratio=None, is_casual=None):
+                 vocab_size=None, mlp_ratio=None, is_casual=None, peak_tflops=None):
         self._num_layers = num_layers
+        self.peak_tflops = peak_tflops
         self._start = None
         self._spec = None
 
@@ -77,6 +100,8 @@ class ThroughputHook(Hook):
 
     def before_train(self, runner):
         self._spec = self._model_spec(runner)
+        if self.peak_tflops is None:
+            self.peak_tflops = device_peak_tflops()
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         self._start = time.perf_counter()
@@ -87,7 +112,10 @@ class ThroughputHook(Hook):
         share = seconds * parallel_context.sp_size
         hub = runner.message_hub
         hub.update_scalar('train/tokens_per_sec', sum(lengths) / share)
-        hub.update_scalar('train/tflops', model_flops(*self._spec, lengths) / share / 1e12)
+        tflops = model_flops(*self._spec, lengths) / share / 1e12
+        hub.update_scalar('train/tflops', tflops)
+        if self.peak_tflops:
+            hub.update_scalar('train/mfu', tflops / self.peak_tflops)
 
 
 def _sample_lengths(data_batch):
