@@ -12,9 +12,10 @@ from mmengine.logging import print_log
 from xtuner.registry import MAP_FUNC, build
 from . import map_fns  # noqa: F401  registers the map fns by name in MAP_FUNC
 from .encode import encode_conversations
+from .jsonl import jsonl_files_of, load_jsonl_tolerant
 from .packing import PackedDataset
 
-__all__ = ['process_hf_dataset']
+__all__ = ['process_hf_dataset', 'encode_rows']
 
 
 def _resolve_map_fn(fn, what):
@@ -29,6 +30,9 @@ def _resolve_map_fn(fn, what):
     if not callable(built):
         raise TypeError(f'{what} must be callable, got {type(built).__name__}')
     return built
+
+
+ROW = '__xtuner_row__'  # a row's index in the dataset as loaded, for error reports
 
 
 class _RowProcessor:
@@ -52,10 +56,10 @@ class _RowProcessor:
             raise KeyError("no 'conversation' list after the map fns; set dataset_map_fn")
         return turns
 
-    def __call__(self, batch, indices):
-        keys = list(batch)
+    def __call__(self, batch):
+        keys = [k for k in batch if k != ROW]
         conversations, errors = [], []
-        for j in range(len(indices)):
+        for j in range(len(batch[ROW])):
             try:
                 turns = self._conversation({k: batch[k][j] for k in keys})
                 errors.append('' if turns else 'empty conversation')
@@ -67,8 +71,21 @@ class _RowProcessor:
                                    self.input_ids_with_output)
         out['length'] = [len(ids) for ids in out['input_ids']]
         out['skip_reason'] = errors
-        out['row'] = list(indices)
+        out['row'] = list(batch[ROW])
         return out
+
+
+def _load(dataset_cfg):
+    """Build the dataset; local JSON-lines files with broken lines are read line by line."""
+    try:
+        return build(dataset_cfg)
+    except Exception as err:  # noqa: BLE001 - datasets raises several types for bad lines
+        files = jsonl_files_of(dataset_cfg)
+        if not files:
+            raise
+        print_log(f'load_dataset failed on {files} ({type(err).__name__}); reading them line '
+                  'by line instead', logger='current', level=logging.WARNING)
+        return load_jsonl_tolerant(files)
 
 
 def _select_split(dataset, split):
@@ -87,6 +104,35 @@ def _report_skipped(processed):
         print_log(f'process_hf_dataset: skipped {len(bad)} of {len(reasons)} rows '
                   f'(first: row {row}: {reason})', logger='current', level=logging.WARNING)
     return len(bad)
+
+
+def encode_rows(dataset, tokenizer, max_length, dataset_map_fn=None, template_map_fn=None,
+                max_dataset_length=None, split='train', rename_maps=(),
+                shuffle_before_pack=True, input_ids_with_output=True, map_num_proc=4, seed=0):
+    """Load, (shuffle,) map and tokenize every row; nothing is dropped yet.
+
+    Returns a ``datasets.Dataset`` with ``input_ids``, ``labels``, ``length``, ``truncated``,
+    ``skip_reason`` ('' for a usable row) and ``row`` (the row's index as loaded).
+    """
+    tokenizer = build(tokenizer)
+    dataset = _select_split(_load(dataset), split)
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f'dataset must be a datasets.Dataset, got {type(dataset).__name__}')
+    for old, new in rename_maps:
+        dataset = dataset.rename_column(old, new)
+    dataset = dataset.add_column(ROW, list(range(len(dataset))))
+    if shuffle_before_pack:
+        dataset = dataset.shuffle(seed=seed)
+    if max_dataset_length is not None and max_dataset_length < len(dataset):
+        dataset = dataset.select(range(max_dataset_length))
+
+    processor = _RowProcessor(tokenizer, max_length,
+                              _resolve_map_fn(dataset_map_fn, 'dataset_map_fn'),
+                              _resolve_map_fn(template_map_fn, 'template_map_fn'),
+                              input_ids_with_output)
+    num_proc = max(1, min(map_num_proc or 1, len(dataset) // 1000))
+    return dataset.map(processor, batched=True, remove_columns=dataset.column_names,
+                       num_proc=num_proc if num_proc > 1 else None, desc='Tokenize')
 
 
 def process_hf_dataset(dataset, tokenizer, max_length, dataset_map_fn=None,
@@ -125,25 +171,9 @@ def process_hf_dataset(dataset, tokenizer, max_length, dataset_map_fn=None,
     del remove_unused_columns, use_varlen_attn  # see the docstring
     if with_image_token:
         raise NotImplementedError('with_image_token=True (multimodal data) is not supported')
-    tokenizer = build(tokenizer)
-    dataset = _select_split(build(dataset), split)
-    if not isinstance(dataset, Dataset):
-        raise TypeError(f'dataset must be a datasets.Dataset, got {type(dataset).__name__}')
-    for old, new in rename_maps:
-        dataset = dataset.rename_column(old, new)
-    if shuffle_before_pack:
-        dataset = dataset.shuffle(seed=seed)
-    if max_dataset_length is not None and max_dataset_length < len(dataset):
-        dataset = dataset.select(range(max_dataset_length))
-
-    processor = _RowProcessor(tokenizer, max_length, _resolve_map_fn(dataset_map_fn, 'dataset_map_fn'),
-                              _resolve_map_fn(template_map_fn, 'template_map_fn'),
-                              input_ids_with_output)
-    num_proc = max(1, min(map_num_proc or 1, len(dataset) // 1000))
-    processed = dataset.map(processor, batched=True, with_indices=True,
-                            remove_columns=dataset.column_names,
-                            num_proc=num_proc if num_proc > 1 else None,
-                            desc='Tokenize')
+    processed = encode_rows(dataset, tokenizer, max_length, dataset_map_fn, template_map_fn,
+                            max_dataset_length, split, rename_maps, shuffle_before_pack,
+                            input_ids_with_output, map_num_proc, seed)
     skipped = _report_skipped(processed)
     truncated = sum(processed['truncated'])
     processed = processed.filter(lambda r: not r, input_columns='skip_reason')
