@@ -26,6 +26,8 @@ COMMANDS = {
                     "show a config's dataset samples as the model sees them"),
     'check-custom-dataset': ('xtuner.tools.check_custom_dataset',
                              'check a custom dataset file against a config'),
+    'list-dataset-format': ('xtuner.tools.list_dataset_format',
+                            'list the dataset formats (map fns) a config can name'),
 }
 CONVERT = {
     'pth_to_hf': ('xtuner.tools.convert.pth_to_hf',

@@ -27,3 +27,12 @@ def test_log_dataset_bad_input(tmp_path):
     r = xtuner('log-dataset', TINY, '--cfg-options',
                'train_dataloader.dataset.dataset.data_files=/no/file.jsonl')
     assert r.returncode == 2 and "dataset file '/no/file.jsonl' does not exist" in r.stderr
+
+
+def test_list_dataset_format_lists_every_format():
+    from xtuner.dataset.map_fns import DATASET_FORMAT_MAPPING
+    r = xtuner('list-dataset-format')
+    assert r.returncode == 0, r.stderr
+    rows = [line.split()[:2] for line in r.stdout.splitlines()]
+    assert rows == [[name, fn.__name__] for name, fn in sorted(DATASET_FORMAT_MAPPING.items())]
+    assert ['openai', 'openai_map_fn'] in rows and ['alpaca', 'alpaca_map_fn'] in rows
