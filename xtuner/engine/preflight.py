@@ -4,7 +4,7 @@ import os
 
 from xtuner.tools.errors import XTunerUserError
 
-__all__ = ['check_cfg_options', 'check_data_files']
+__all__ = ['check_cfg_options', 'check_data_files', 'load_config', 'parse_cfg_options']
 
 _DATA_EXTS = ('.json', '.jsonl', '.csv', '.parquet', '.txt', '.arrow', '.tsv')
 
@@ -72,3 +72,35 @@ def check_data_files(cfg):
                 raise XTunerUserError(f'{where}: dataset file {path!r} does not exist '
                                       '(fix the path or pass --cfg-options '
                                       f'{where}=/path/to/file)')
+
+
+def parse_cfg_options(pairs):
+    """``--cfg-options KEY=VALUE ...`` as a dict (mmengine's parsing of values)."""
+    import argparse
+
+    from mmengine.config import DictAction
+    ns = argparse.Namespace()
+    try:
+        DictAction(option_strings=['--cfg-options'], dest='opts')(None, ns, list(pairs))
+    except Exception as err:  # noqa: BLE001 - any parse failure is the user's input
+        raise XTunerUserError(f'--cfg-options: {err} (expected KEY=VALUE pairs)') from err
+    return ns.opts or {}
+
+
+def load_config(name_or_path, cfg_options=(), check_data=True):
+    """The config a command was given, checked: ``(path, cfg)``.
+
+    Resolves a NAME or path, applies ``--cfg-options`` (every key must exist) and, with
+    ``check_data``, checks that local dataset files exist: all before anything is built.
+    """
+    from mmengine.config import Config
+
+    from xtuner.configs import resolve_config
+    path = resolve_config(name_or_path)
+    options = parse_cfg_options(cfg_options)
+    cfg = Config.fromfile(path)
+    check_cfg_options(cfg, options)
+    cfg.merge_from_dict(options)
+    if check_data:
+        check_data_files(cfg)
+    return path, cfg

@@ -56,19 +56,10 @@ def _row_problems(processed):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from mmengine.config import Config
-
-    from xtuner.configs import resolve_config
     from xtuner.dataset.huggingface import encode_rows
-    from xtuner.engine.preflight import check_cfg_options, check_data_files
-    from xtuner.tools.train import _parse_options
+    from xtuner.engine.preflight import load_config
 
-    path = resolve_config(args.config)
-    cfg = Config.fromfile(path)
-    options = _parse_options(args.cfg_options)
-    check_cfg_options(cfg, options)
-    cfg.merge_from_dict(options)
-    check_data_files(cfg)
+    path, cfg = load_config(args.config, args.cfg_options)
     data = _dataset_cfg(cfg)
     keys = ('dataset', 'tokenizer', 'max_length', 'dataset_map_fn', 'template_map_fn',
             'max_dataset_length', 'split', 'rename_maps', 'input_ids_with_output')

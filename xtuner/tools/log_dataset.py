@@ -23,24 +23,15 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from mmengine.config import Config
-
-    from xtuner.configs import resolve_config
     from xtuner.engine.hooks.dataset_info_hook import mark_trained
-    from xtuner.engine.preflight import check_cfg_options, check_data_files
+    from xtuner.engine.preflight import load_config
     from xtuner.registry import build
     from xtuner.tools.errors import XTunerUserError
-    from xtuner.tools.train import _parse_options
     from xtuner.utils.constants import IGNORE_INDEX
 
     if args.num_rows < 1:
         raise XTunerUserError(f'--num-rows {args.num_rows}: must be at least 1')
-    path = resolve_config(args.config)
-    cfg = Config.fromfile(path)
-    options = _parse_options(args.cfg_options)
-    check_cfg_options(cfg, options)
-    cfg.merge_from_dict(options)
-    check_data_files(cfg)
+    path, cfg = load_config(args.config, args.cfg_options)
     dataset = build(cfg.train_dataloader.dataset)
     tokenizer = build(cfg.tokenizer)
     print(f'{len(dataset)} rows in the training set of {path}')

@@ -28,33 +28,17 @@ def build_parser():
     return p
 
 
-def _parse_options(pairs):
-    from mmengine.config import DictAction
-    ns = argparse.Namespace()
-    DictAction(option_strings=['--cfg-options'], dest='opts')(None, ns, pairs)
-    return ns.opts
-
-
 def _load_config(args):
-    from mmengine.config import Config
-
     from xtuner.configs import resolve_config, resolve_deepspeed
-    from xtuner.engine.preflight import check_cfg_options, check_data_files
+    from xtuner.engine.preflight import load_config
     from xtuner.tools.errors import XTunerUserError
 
-    path = resolve_config(args.config)
+    resolve_config(args.config)  # an unknown name is the first error a user sees
     if args.deepspeed:
         resolve_deepspeed(args.deepspeed)  # unknown names fail here, before any work
         raise XTunerUserError('--deepspeed is not supported by this version yet; '
                               'train without it (plain data parallel with NPROC_PER_NODE=N)')
-    try:
-        options = _parse_options(args.cfg_options)
-    except Exception as err:  # noqa: BLE001
-        raise XTunerUserError(f'--cfg-options: {err} (expected KEY=VALUE pairs)') from err
-    cfg = Config.fromfile(path)
-    check_cfg_options(cfg, options)
-    cfg.merge_from_dict(options)
-    check_data_files(cfg)
+    path, cfg = load_config(args.config, args.cfg_options)
     if args.resume is not None and args.resume != 'auto' and not osp.isfile(args.resume):
         raise XTunerUserError(f'--resume {args.resume}: no such checkpoint file')
     _check_parallel(cfg, args)

@@ -34,22 +34,16 @@ def _state_dict(checkpoint):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from mmengine.config import Config
-
     from xtuner.configs import resolve_config
-    from xtuner.engine.preflight import check_cfg_options
+    from xtuner.engine.preflight import load_config
     from xtuner.model.export import save_hf
     from xtuner.registry import build
     from xtuner.tools.errors import XTunerUserError
-    from xtuner.tools.train import _parse_options
 
-    path = resolve_config(args.config)
+    resolve_config(args.config)  # an unknown name is reported first
     if not osp.isfile(args.checkpoint):
         raise XTunerUserError(f'{args.checkpoint}: no such checkpoint file')
-    cfg = Config.fromfile(path)
-    options = _parse_options(args.cfg_options)
-    check_cfg_options(cfg, options)
-    cfg.merge_from_dict(options)
+    path, cfg = load_config(args.config, args.cfg_options, check_data=False)
     state = _state_dict(args.checkpoint)
 
     model_cfg = dict(cfg.model)
